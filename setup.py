@@ -34,6 +34,7 @@ setuptools.setup(
         'test': ['pytest>=8.0', 'pytest-xdist>=3.6', 'music21>=9.1', 'pretty_midi>=0.2.10',
                  'mido>=1.3'],
         'data': ['music21>=9.1', 'pretty_midi>=0.2.10', 'mido>=1.3'],
-        'bench': ['torch>=2.13.0'],
+        # Exactly 2.13.0: the CPU wheel; a range admitting newer releases pulls GBs of CUDA.
+        'bench': ['torch==2.13.0'],
     },
 )

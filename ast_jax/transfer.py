@@ -31,6 +31,9 @@ class TransferResult:
   """rep: `[pairs, frames, features]` the optimised representation (content length).
   losses: `[pairs, steps]` total loss at each step (summed over windows).
   final: term name -> `[pairs]` final unweighted terms and the total.
+  setup_seconds: from the call to the first step (targets, their compile).
+  chunk_times: `[chunks, 2]` (steps done by the problem being optimised, seconds since the call)
+    at the end of each chunk, for benchmarks.
   """
   rep: np.ndarray
   losses: np.ndarray
@@ -38,6 +41,8 @@ class TransferResult:
   steps: int
   seconds: float
   converged: bool
+  setup_seconds: float
+  chunk_times: np.ndarray
 
 
 def make_optimizer(cfg) -> optax.GradientTransformationExtraArgs:
@@ -67,8 +72,12 @@ def check_config(cfg):
 
 
 def window_starts(frames: int, window: int, overlap: int) -> list[int]:
-  """Start frames of overlapping windows covering `frames`; the last window ends at the end."""
-  if frames <= window:
+  """Start frames of overlapping windows covering `frames`; the last window ends at the end.
+
+  A clip up to `window + overlap` frames long is one window: two windows would overlap by almost
+  their whole length and double the work (10 s is 431 frames at hop 512, for a 430-frame window).
+  """
+  if frames <= window + overlap:
     return [0]
   hop = window - overlap
   count = math.ceil((frames - window) / hop) + 1
@@ -109,6 +118,7 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
   Returns:
     A TransferResult; the representation is never clamped.
   """
+  called = time.perf_counter()
   check_config(cfg)
   content_w = {} if cfg.style_only else _layer_weights(content_layers)
   style_w = _layer_weights(style_layers)
@@ -116,7 +126,7 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
   window = max(int(cfg.window_frames), extractor.receptive_field)
   overlap = min(int(cfg.overlap_frames), window // 2)
   starts = window_starts(frames, window, overlap)
-  width = min(window, frames)
+  width = frames if len(starts) == 1 else window
   windows = len(starts)
   problems = pairs * windows
 
@@ -179,7 +189,7 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
   x0 = {'content': content_win, 'noise': noise, 'content+noise': content_win + noise}[cfg.init]
   groups = [slice(i, i + 1) for i in range(problems)] if is_lbfgs else [slice(0, problems)]
 
-  outputs, curves, converged = [], [], True
+  outputs, curves, chunk_times, converged = [], [], [], True
   start = time.perf_counter()
   with tqdm(total=cfg.steps * len(groups), desc=description, disable=not progress, unit='step',
             dynamic_ncols=True) as bar:
@@ -198,11 +208,12 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
               f'{description}: the loss became non-finite between steps {done} and {done + n}; '
               f'lower transfer.learning_rate or the loss weights')
         curve, done = np.concatenate([curve, losses], 1), done + n
+        chunk_times.append((done, time.perf_counter() - called))
         bar.update(n)
         bar.set_postfix(loss=f'{float(curve[:, -1].sum()):.4g}')
         if cfg.tol > 0 and done > cfg.chunk:
-          # Converged when the last chunk improved every problem by under tol of its start.
-          gain = (curve[:, -cfg.chunk - 1] - curve[:, -1]) / np.maximum(np.abs(curve[:, 0]), 1e-30)
+          # Converged when the last chunk improved every problem by under tol of its current loss.
+          gain = (curve[:, -cfg.chunk - 1] - curve[:, -1]) / np.maximum(np.abs(curve[:, -1]), 1e-30)
           if np.all(gain < cfg.tol):
             group_converged = True
             break
@@ -225,4 +236,5 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
   for i, s in enumerate(starts):
     rep[:, s:s + width] += weights_cf[i][None, :, None] * xw[:, i]
   return TransferResult(rep=rep, losses=curve.reshape(pairs, windows, steps).sum(1), final=final,
-                        steps=steps, seconds=seconds, converged=converged)
+                        steps=steps, seconds=seconds, converged=converged,
+                        setup_seconds=start - called, chunk_times=np.array(chunk_times))

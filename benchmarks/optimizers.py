@@ -6,8 +6,8 @@ tiled to `--seconds`: L-BFGS for `--steps` steps (tol 0: it never stops early), 
 issue's target is a 10 s, 4096-filter transfer reaching the loss of 300 L-BFGS steps in under 3
 minutes (`--budget`).
 
-Times come from the progress bar's updates inside optimise (each follows the chunk's blocking host
-sync), so they are exact at chunk ends and interpolated linearly inside a chunk. optimise compiles
+Times come from TransferResult.chunk_times (taken after each chunk's blocking host sync), so they
+are exact at chunk ends and interpolated linearly inside a chunk. optimise compiles
 its chunk function inside its first chunk; JAX's compile events (jax.monitoring) give that time.
 "wall" includes setup (target features) and compile: what a user waits for; s/step excludes both.
 
@@ -31,30 +31,7 @@ from ast_jax.models import shallow  # pylint: disable=wrong-import-position
 from benchmarks import common  # pylint: disable=wrong-import-position
 from configs import transfer as transfer_config  # pylint: disable=wrong-import-position
 
-LEVELS = (2.0, 1.1, 1.0)  # multiples of L-BFGS's final loss
-
-
-class ChunkClock:
-  """Stands in for tqdm inside transfer.optimise and records (steps done, wall time) at each
-  `update`, which optimise calls right after the chunk's blocking host sync."""
-  last = None
-
-  def __init__(self, *args, **kwargs):
-    del args, kwargs
-    self.marks = [(0, time.perf_counter())]
-    ChunkClock.last = self
-
-  def __enter__(self):
-    return self
-
-  def __exit__(self, *exc):
-    return False
-
-  def update(self, n):
-    self.marks.append((self.marks[-1][0] + n, time.perf_counter()))
-
-  def set_postfix(self, **kwargs):
-    pass
+LEVELS = (2.0, 1.1, 1.01, 1.0)  # multiples of L-BFGS's final loss
 
 
 COMPILE_EVENTS = ('/jax/core/compile/jaxpr_trace_duration',
@@ -71,15 +48,14 @@ def _on_event(event, seconds, **kwargs):
 
 def run(name, extractor, content, style, cfg, layers) -> dict:
   """One optimise call: the loss after k steps, k = 0..steps, and the wall time of each."""
-  transfer.tqdm = ChunkClock  # time the chunks (this process only; the module is not edited)
   del _compiles[:]
   t0 = time.perf_counter()
   result = transfer.optimise(extractor, content, style, cfg, layers, layers, progress=False)
   end = time.perf_counter()
-  marks = ChunkClock.last.marks
-  setup = marks[0][1] - t0  # target features and Grams, their compile included
+  setup = result.setup_seconds  # target features and Grams, their compile included
+  marks = [(0, setup)] + [(int(k), float(t)) for k, t in result.chunk_times]
   # optimise compiles its chunk function inside the first chunk, before any step runs.
-  compile_s = sum(s for t, s in _compiles if marks[0][1] < t <= marks[1][1])
+  compile_s = sum(sec for t, sec in _compiles if t0 + marks[0][1] < t <= t0 + marks[1][1])
   steps = result.steps
   curve = np.append(result.losses[0], result.final['total'][0])  # losses[k] = f(x_k), before step k
   at = np.empty(steps + 1)
@@ -88,7 +64,6 @@ def run(name, extractor, content, style, cfg, layers) -> dict:
     k = np.arange(s0, s1)
     at[k] = t_start + (k - s0 + 1) / (s1 - s0) * (t_end - t_start)
   at[steps] = marks[-1][1]
-  at -= t0
   opt_s = marks[-1][1] - marks[0][1] - compile_s
   print(f'{name}: {steps} steps, wall {end - t0:.1f} s (setup {setup:.1f}, '
         f'compile {compile_s:.1f}, optimisation {opt_s:.1f} s = {opt_s / steps:.3f} s/step); '
@@ -125,9 +100,7 @@ def main():
   parser.add_argument('--budget', type=float, default=180.0,
                       help='target wall seconds to reach the L-BFGS loss (issue: 3 minutes)')
   parser.add_argument('--window', type=int, default=0,
-                      help='transfer.window_frames; 0 = the whole clip as one window (the '
-                           "config's 430 cuts a 10 s clip of 431 frames into two windows: twice "
-                           'the work)')
+                      help='transfer.window_frames; 0 = the whole clip as one window')
   parser.add_argument('--json', default=None,
                       help='result file (default: benchmarks/results/'
                            'optimizers_<filters>_<s>s.json)')
@@ -140,8 +113,6 @@ def main():
   frames = content.shape[0]
   extractor = shallow.build_feature_extractor(config.features, rep.num_features)
   layers = dict(config.features.content_layers)
-  # The config's 430-frame window would cut a 10 s clip (431 frames) into two windows that overlap
-  # by 429 frames and double the work; one window is the problem transfer_step.py times.
   window = args.window or frames
   windows = len(transfer.window_starts(frames, window, config.transfer.overlap_frames))
   print(f'{args.seconds:g} s clips: {frames} frames x {rep.num_features} features, {args.filters} '

@@ -1,7 +1,10 @@
 """Spectrogram style transfer (`task=transfer`).
 
 Variants: `--config=configs/transfer.py:VARIANT[,runlocal]` with VARIANT one of
-  ulyanov    (default) Ulyanov & Lebedev 2016: log1p |STFT|, 4096 random filters of width 11, L-BFGS
+  default    the Ulyanov net and loss with the two settings measured best here: log1p gain 100 and
+             the content as the start (see the comments on those fields)
+  ulyanov    Ulyanov & Lebedev 2016 as published: log1p |STFT|, 4096 random filters of width 11,
+             L-BFGS from N(0, 1e-3)
   two_layer  seed 004: log-mel dB, a two-layer 1-D CNN, content + noise init, Adam
   style_only Grinstein et al. 2018 on the Ulyanov net: start from the content, style loss only
 and `runlocal` shrinks everything so that a run takes seconds (tests, laptops).
@@ -13,13 +16,13 @@ from ml_collections import config_dict
 
 from ast_jax import assets
 
-VARIANTS = ('ulyanov', 'two_layer', 'style_only')
+VARIANTS = ('default', 'ulyanov', 'two_layer', 'style_only')
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  words = [w for w in (arg or 'ulyanov').split(',') if w]
+  words = [w for w in (arg or 'default').split(',') if w]
   variants = [w for w in words if w != 'runlocal']
-  variant = variants[0] if variants else 'ulyanov'
+  variant = variants[0] if variants else 'default'
   if len(variants) > 1 or variant not in VARIANTS:
     raise ValueError(f'configs/transfer.py:{arg}; expected one of {VARIANTS}, optionally '
                      f'followed by ",runlocal"')
@@ -67,7 +70,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.transfer.optimizer = 'lbfgs'  # 'lbfgs' (Ulyanov: scipy L-BFGS-B) | 'adam'
   c.transfer.steps = 300  # optimiser steps (Ulyanov: 300 L-BFGS iterations)
   c.transfer.chunk = 25  # steps per jitted call; progress and early stopping happen between calls
-  c.transfer.tol = 1e-4  # stop when a chunk lowers the loss by less than this share of its start
+  c.transfer.tol = 1e-3  # stop when a chunk lowers the loss by less than this share of itself
   c.transfer.learning_rate = 1e-3  # Adam step (seed 001: 1e-3; 1e-2 oscillates)
   c.transfer.lbfgs_memory = 10  # L-BFGS history (optax default; scipy's is 10 too)
   c.transfer.linesearch_steps = 20  # zoom line-search evaluations at most (optax default)
@@ -112,6 +115,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.phase.init = 'content'
   elif variant == 'style_only':
     c.transfer.style_only = True
+    c.transfer.init = 'content'
+  if variant in ('default', 'style_only'):
+    # LSD to the true target on the bundled clips (5 s, 150 L-BFGS steps, from noise): gain 1
+    # 19.7 dB, 10 15.7, 100 14.8, 1000 16.4 (content copy 12.2). Gain 1 leaves silent bins
+    # jittering at ~0.05, broadband noise ~40 dB below the peaks; 100 puts that floor ~40 dB lower.
+    c.representation.log1p_gain = 100.0
+  if variant == 'default':
+    # From the content rather than noise, gain 100: 13.4 dB against 14.8 (same measurement).
     c.transfer.init = 'content'
 
   if 'runlocal' in words:

@@ -71,14 +71,16 @@ def test_any_length_windows_stitch_exactly(extractor):
 
 
 def test_crossfade_weights_partition_unity():
-  for frames, window, overlap in [(500, 64, 8), (130, 64, 0), (65, 64, 32), (64, 64, 8)]:
+  for frames, window, overlap, count in [(500, 64, 8, 9), (130, 64, 0, 3), (97, 64, 32, 3),
+                                         (96, 64, 32, 1), (431, 430, 32, 1), (64, 64, 8, 1)]:
     starts = transfer.window_starts(frames, window, overlap)
-    w = transfer.crossfade_weights(starts, min(window, frames), frames, overlap)
+    width = frames if len(starts) == 1 else window
+    w = transfer.crossfade_weights(starts, width, frames, overlap)
     total = np.zeros(frames)
     for s, wi in zip(starts, w):
       total[s:s + len(wi)] += wi
     np.testing.assert_allclose(total, 1.0, rtol=1e-6)
-    assert starts[-1] + min(window, frames) == frames
+    assert len(starts) == count and starts[-1] + width == frames
 
 
 def test_never_clamped(extractor):

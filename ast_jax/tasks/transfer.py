@@ -13,6 +13,7 @@ from absl import logging
 
 from ast_jax import files, transfer
 from ast_jax.errors import ConfigError
+from ast_jax.evaluation import metrics as eval_metrics
 from ast_jax.audio import io, phase, spectral
 from ast_jax.models import shallow
 
@@ -90,6 +91,12 @@ def run(config, workdir: str) -> dict:
       'device': device.device_kind,
       'jax_version': jax.__version__,
   }
+  if target is not None:
+    # Distance to the true rendering, beside doing nothing (content copy) and copying the style:
+    # a transfer helps only where it beats the content copy.
+    lsd = lambda x: eval_metrics.log_spectral_distance(x, target, sample_rate=rep.sample_rate)
+    metrics['lsd_to_target_db'] = {'output': lsd(wave), 'content_copy': lsd(content),
+                                   'style_copy': lsd(style)}
   files.write_json(workdir / 'metrics.json', metrics)
   files.write_text(workdir / 'config.json', config.to_json_best_effort(indent=2) + '\n')
   logging.info('wrote %s', workdir)
