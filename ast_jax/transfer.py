@@ -50,9 +50,13 @@ def make_optimizer(cfg) -> optax.GradientTransformationExtraArgs:
   if cfg.optimizer == 'adam':
     return optax.adam(cfg.learning_rate)
   if cfg.optimizer == 'lbfgs':
+    # initial_guess_strategy='one' (optax.lbfgs's own choice): a quasi-Newton step's natural size
+    # is 1. The line search's own default, 'keep', starts from the last accepted size and spent
+    # 14 evaluations on the second step here; 'one' reached an 11% lower loss in 40 steps.
     return optax.lbfgs(
         memory_size=cfg.lbfgs_memory,
-        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=cfg.linesearch_steps))
+        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=cfg.linesearch_steps,
+                                                  initial_guess_strategy='one'))
   raise ValueError(f'transfer.optimizer={cfg.optimizer!r}; expected one of {OPTIMIZERS}')
 
 

@@ -50,6 +50,12 @@ def test_runlocal_loss_falls_tenfold(runlocal):
   assert 0 < metrics['spectral_convergence'] < 1
 
 
+def test_same_config_and_seed_give_the_same_output(runlocal, tmp_path):
+  proc = _main(f'--config={CONFIG}:runlocal', workdir=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert (tmp_path / 'output.wav').read_bytes() == (runlocal / 'output.wav').read_bytes()
+
+
 def _assert_one_line_error(proc, code, *fragments):
   assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
   lines = [l for l in proc.stderr.splitlines() if l.strip()]
