@@ -24,6 +24,7 @@ from ast_jax.models.shallow import FeatureExtractor
 
 OPTIMIZERS = ('lbfgs', 'adam')
 INITS = ('content', 'noise', 'content+noise')
+STYLE_FORMS = ('auto', 'gram', 'factored')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +72,8 @@ def check_config(cfg):
   for key in ('steps', 'chunk', 'window_frames'):
     if cfg[key] < 1:
       raise ValueError(f'transfer.{key}={cfg[key]}; expected a positive integer')
+  if cfg.style_form not in STYLE_FORMS:
+    raise ValueError(f'transfer.style_form={cfg.style_form!r}; expected one of {STYLE_FORMS}')
   if cfg.overlap_frames < 0:
     raise ValueError(f'transfer.overlap_frames={cfg.overlap_frames}; expected >= 0')
 
@@ -136,13 +139,20 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
 
   apply, params = extractor.apply, extractor.params
 
-  # Targets, computed once: content features per window and style Grams per pair.
+  # Targets, computed once: content features per (pair, window) problem, style targets per pair.
   content_win = jnp.stack([content[:, s:s + width] for s in starts], axis=1)
   content_win = content_win.reshape(problems, width, feats)  # [problems, T, F]
   content_targets = {k: v for k, v in jax.jit(apply)(params, content_win).items() if k in content_w}
-  style_grams = jax.jit(lambda p, s: {k: objectives.gram(v) for k, v in apply(p, s).items()
-                                      if k in style_w})(params, style)  # [pairs, N, N]
-  style_grams = jax.tree.map(lambda g: jnp.repeat(g, windows, axis=0), style_grams)
+  out_shapes = jax.eval_shape(apply, params, content_win[:1])
+  style_feats = {k: v for k, v in jax.jit(apply)(params, style).items() if k in style_w}
+
+  def style_target(name, s):  # s [pairs, Ms, N] -> Gram [pairs, N, N] or StyleFeatures
+    m, (ms, n) = out_shapes[name].shape[-2], s.shape[-2:]
+    factored = cfg.style_form == 'factored' or (cfg.style_form == 'auto' and m + ms < n)
+    return jax.jit(objectives.StyleFeatures.of if factored else objectives.gram)(s)
+
+  style_targets = {k: style_target(k, v) for k, v in style_feats.items()}
+  pair_of = np.arange(problems) // windows  # problem -> its pair
   weights = dict(content_weights=content_w, style_weights=style_w,
                  alpha=float(cfg.alpha), beta=float(cfg.beta), gamma=float(cfg.gamma))
 
@@ -192,14 +202,16 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
       lambda k: jax.random.normal(k, content_win.shape[1:], content_win.dtype))(keys)
   x0 = {'content': content_win, 'noise': noise, 'content+noise': content_win + noise}[cfg.init]
   groups = [slice(i, i + 1) for i in range(problems)] if is_lbfgs else [slice(0, problems)]
+  terms_fn = jax.jit(terms)
 
-  outputs, curves, chunk_times, converged = [], [], [], True
+  outputs, curves, finals, chunk_times, converged = [], [], [], [], True
   start = time.perf_counter()
   with tqdm(total=cfg.steps * len(groups), desc=description, disable=not progress, unit='step',
             dynamic_ncols=True) as bar:
     for group in groups:
       x = jnp.array(x0[group])  # a fresh buffer: x is donated to the chunk function
-      targets = jax.tree.map(lambda t: t[group], (content_targets, style_grams))
+      targets = (jax.tree.map(lambda t: t[group], content_targets),
+                 jax.tree.map(lambda t: t[pair_of[group]], style_targets))
       # Fresh buffers per leaf: the L-BFGS state shares arrays, and the chunk function donates it.
       opt_state = jax.tree.map(jnp.copy, tx.init(x))
       curve, done, group_converged = np.zeros((x.shape[0], 0), np.float32), 0, False
@@ -225,6 +237,7 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
       converged &= group_converged
       outputs.append(x)
       curves.append(curve)
+      finals.append(terms_fn(x, targets, params))
   seconds = time.perf_counter() - start
 
   x = jnp.concatenate(outputs)
@@ -232,8 +245,7 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
   # A problem that stopped early keeps its last loss for the remaining steps.
   curve = np.concatenate([np.pad(c, ((0, 0), (0, steps - c.shape[1])), mode='edge')
                           for c in curves])
-  final = jax.tree.map(lambda v: np.asarray(v).reshape(pairs, windows).sum(1),
-                       jax.jit(terms)(x, (content_targets, style_grams), params))
+  final = jax.tree.map(lambda *v: np.concatenate(v).reshape(pairs, windows).sum(1), *finals)
   weights_cf = crossfade_weights(starts, width, frames, overlap)
   xw = np.asarray(x).reshape(pairs, windows, width, feats)
   rep = np.zeros((pairs, frames, feats), np.float32)

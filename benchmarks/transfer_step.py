@@ -40,8 +40,8 @@ def step_flops(frames: int, feats: int, filters: int, width: int) -> dict:
   gradient: the weights are fixed). The Gram F^T F / M' is 2 M' N^2 forward; its backward,
   dF = F (dG + dG^T) / M', is one more product of that size. Small terms: ReLU (1 + 1),
   content difference, square, sum and backward (~6) per feature; Gram difference (~5) per entry.
-  This is the least work the step needs: XLA currently runs the Gram backward as two products
-  (F dG and F dG^T), 2 M' N^2 more than counted here.
+  This is the least work the Gram form needs (objectives.gram's custom VJP makes its backward one
+  product).
   """
   m = frames - width + 1
   k, n = width * feats, filters
@@ -56,13 +56,24 @@ def step_flops(frames: int, feats: int, filters: int, width: int) -> dict:
   return terms
 
 
-def jax_step(extractor, content, style, alpha, beta):
+def factored_flops(frames: int, style_frames: int, feats: int, filters: int, width: int) -> int:
+  """FLOP of the step with the factored style loss (objectives.style_layer_loss_factored): the
+  convolution as in step_flops, then F F^T (2 M'^2 N) and F S^T (2 M' Ms' N) forward, and their
+  backward as autodiff runs it (two M' x M' x N products, one M' x Ms' x N)."""
+  m, ms = frames - width + 1, style_frames - width + 1
+  k, n = width * feats, filters
+  return 4 * m * k * n + 6 * m * m * n + 4 * m * ms * n + 8 * m * n
+
+
+def jax_step(extractor, content, style, alpha, beta, form='gram'):
   """jit(value_and_grad) of the project's loss as transfer.optimise builds it, and its arguments
   after x: `f(x [1, T, F], params, targets)` -> (loss, gradient `[1, T, F]`). Weights and targets
-  are arguments, as in optimise: a closed-over array would be compiled in as a constant."""
+  are arguments, as in optimise: a closed-over array would be compiled in as a constant.
+  form: 'gram' (Gatys' N x N Gram) or 'factored' (objectives.StyleFeatures)."""
   apply, params = extractor.apply, extractor.params
+  target = objectives.gram if form == 'gram' else objectives.StyleFeatures.of
   targets = (apply(params, content[None]),
-             {k: objectives.gram(v) for k, v in apply(params, style[None]).items()})
+             {k: target(v) for k, v in apply(params, style[None]).items()})
   layers = {'conv': 1.0}
 
   def loss(x, params, targets):
@@ -174,7 +185,15 @@ def main():
   print(f'agreement: loss jax {float(loss_j):.6g} torch {loss_t:.6g} (rel. diff {loss_rel:.2e}); '
         f'gradient max |diff| / max |grad| = {grad_rel:.2e}')
 
+  fac_fn, fac_args = jax_step(extractor, jnp.asarray(content), jnp.asarray(style), alpha, beta,
+                              form='factored')
+  loss_f, grad_f = fac_fn(x_jax, *fac_args)
+  fac_rel = (abs(float(loss_f) - float(loss_j)) / abs(float(loss_j)),
+             float(np.max(np.abs(np.asarray(grad_f[0]) - grad_j)) / np.max(np.abs(grad_j))))
+  print(f'factored style loss against the Gram form: loss rel. diff {fac_rel[0]:.2e}, gradient '
+        f'max |diff| / max |grad| = {fac_rel[1]:.2e}')
   steps = {'jax (UlyanovCNN im2col, jit)': lambda: jax.block_until_ready(jax_fn(x_jax, *fn_args)),
+           'jax factored style loss': lambda: jax.block_until_ready(fac_fn(x_jax, *fac_args)),
            'pytorch (conv1d, autograd)': torch_step}
   if not args.no_xla_conv:
     xla_fn, xla_args = jax_step_xla_conv(jnp.asarray(kernel), jnp.asarray(content),
@@ -193,12 +212,18 @@ def main():
   gflop = flops['total'] / 1e9
   print(f'\nFLOP per step {gflop:.2f} G; 4096^2 float32 matmul: JAX {matmul["jax"]:.1f}, '
         f'torch {matmul.get("torch", float("nan")):.1f} GFLOP/s (roofline = the best)\n')
+  row_gflop = {name: gflop for name in steps}
+  row_gflop['jax factored style loss'] = factored_flops(frames, frames, feats, args.filters,
+                                                        width) / 1e9
   table = []
   for name, t_ in rows:
-    rate = gflop / t_['min']
+    rate = row_gflop[name] / t_['min']
     table.append([name, t_['min'], t_['median'], torch_t['min'] / t_['min'], rate, rate / roof])
   common.print_table(table, ['implementation', 'step s (min)', 'step s (median)',
                              'torch/this (min)', 'GFLOP/s (min)', 'of matmul rate'])
+  print(f'(GFLOP/s of each row on its own FLOP count: {row_gflop["jax factored style loss"]:.1f} G '
+        f'for the factored form, the same loss through M x M products; the targets below are for '
+        f'the Gram form, the computation PyTorch runs.)')
   print(f'\nJAX compile: {compile_s:.2f} s (once per shape). Timings: {args.repeats} steps of each '
         f'after 1 warm-up, in turn with the matmuls; min and median (the CPU is shared with other '
         f'processes).')
@@ -219,10 +244,13 @@ def main():
        'shape': {'frames': frames, 'features': feats, 'filters': args.filters, 'width': width},
        'flops': flops, 'matmul_gflops': matmul, 'jax_compile_s': compile_s,
        'agreement': {'loss_jax': float(loss_j), 'loss_torch': loss_t, 'loss_rel_diff': loss_rel,
-                     'grad_max_rel_diff': grad_rel},
+                     'grad_max_rel_diff': grad_rel, 'factored_loss_rel_diff': fac_rel[0],
+                     'factored_grad_max_rel_diff': fac_rel[1]},
+       'row_gflop': row_gflop,
        'timings_s': times,
-       'steps': {name: {**t_, 'gflops': gflop / t_['min'],
-                        'matmul_fraction': gflop / t_['min'] / roof} for name, t_ in rows},
+       'steps': {name: {**t_, 'gflops': row_gflop[name] / t_['min'],
+                        'matmul_fraction': row_gflop[name] / t_['min'] / roof}
+                 for name, t_ in rows},
        'torch_over_jax': ratio, 'targets': targets})
   print(f'wrote {path}')
 

@@ -83,6 +83,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if variant != 'two_layer':
     c.transfer.beta = 4.0 * filters * filters  # style weight (follows features.filters)
   c.transfer.gamma = 0.0  # total-variation weight (Ulyanov: none)
+  # 'gram': the N x N Gram (Gatys). 'factored': the same loss through M x M and M x Ms products:
+  # 1.42x faster per step on 10 s / 4096 filters (benchmarks/transfer_step.py), but its terms
+  # cancel in float32 as the style loss falls, which stalls L-BFGS's line search near convergence
+  # (issue 2's note has the numbers). 'auto': factored when window + style frames < filters.
+  c.transfer.style_form = 'gram'
   c.transfer.style_only = False  # drop the content loss; needs init='content' (Grinstein et al.)
   c.transfer.window_frames = 430  # frames per optimised window (~10 s, Ulyanov's whole input)
   c.transfer.overlap_frames = 32  # frames cross-faded between neighbouring windows

@@ -91,3 +91,19 @@ def test_total_loss_gradient_matches_finite_differences_float64():
 def test_losses_are_zero_at_target(fn):
   f = jnp.asarray(np.random.default_rng(5).normal(size=(2, 4, 4)), jnp.float32)
   np.testing.assert_array_equal(fn(f, f), np.zeros(2))
+
+
+def test_factored_style_loss_equals_gram_form_float64():
+  """The factored form is the same function as Gatys' Gram form, for clips of different lengths."""
+  with jax.enable_x64(True):
+    rng = np.random.default_rng(6)
+    f = jnp.asarray(rng.normal(size=(2, 9, 40)))
+    s = jnp.asarray(rng.normal(size=(2, 13, 40)))
+    want = objectives.style_layer_loss(objectives.gram(f), objectives.gram(s))
+    got = objectives.style_layer_loss_factored(f, objectives.StyleFeatures.of(s))
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    g_want = jax.grad(lambda x: objectives.style_layer_loss(objectives.gram(x),
+                                                            objectives.gram(s)).sum())(f)
+    g_got = jax.grad(lambda x: objectives.style_layer_loss_factored(
+        x, objectives.StyleFeatures.of(s)).sum())(f)
+    np.testing.assert_allclose(g_got, g_want, rtol=1e-9, atol=1e-12)
