@@ -4,8 +4,9 @@ clip and their Gram matrices match the style clip (Gatys et al. 2016; Ulyanov & 
 Work is split into independent problems, one per (pair, window): a long content clip is cut into
 overlapping windows of `transfer.window_frames` frames, each window is optimised against the Grams
 of the whole style clip, and the windows are cross-faded back together, so there is no length
-limit. All problems run at once under `vmap`, `transfer.chunk` optimiser steps per call of one
-jitted function (a `lax.fori_loop`); Python only reports progress and stops early on convergence.
+limit. Problems run as a batch (Adam) or one after another through the same compiled function
+(L-BFGS, whose line search is global), `transfer.chunk` optimiser steps per call of one jitted
+function (a `lax.fori_loop`); Python only reports progress and stops early on convergence.
 """
 
 import dataclasses
@@ -175,8 +176,10 @@ def optimise(extractor: FeatureExtractor, content: jax.Array, style: jax.Array, 
       loss_fn = lambda y: per_problem(y).sum()
       value_and_grad = optax.value_and_grad_from_state(loss_fn)
     else:
-      value_and_grad = jax.value_and_grad(lambda y: (per_problem(y).sum(), per_problem(y)),
-                                          has_aux=True)
+      def loss_and_each(y):
+        each = per_problem(y)
+        return each.sum(), each
+      value_and_grad = jax.value_and_grad(loss_and_each, has_aux=True)
 
     def body(i, carry):
       x, state, losses = carry
