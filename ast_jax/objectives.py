@@ -116,7 +116,7 @@ def total_variation(x):
   return dt + df
 
 
-def transfer_losses(x, features: Mapping, content_targets: Mapping, style_grams: Mapping, *,
+def transfer_losses(x, features: Mapping, content_targets: Mapping, style_targets: Mapping, *,
                     content_weights: Mapping, style_weights: Mapping,
                     alpha: float, beta: float, gamma: float):
   """The style-transfer objective alpha * content + beta * style + gamma * TV (Gatys eq. 7, + TV).
@@ -125,7 +125,7 @@ def transfer_losses(x, features: Mapping, content_targets: Mapping, style_grams:
     x: `[..., T, F]` the representation being optimised (for the TV term).
     features: layer -> `[..., M, N]` features of x.
     content_targets: layer -> `[..., M, N]` features of the content clip.
-    style_grams: layer -> `[..., N, N]` Grams of the style clip, or their `StyleFeatures`.
+    style_targets: layer -> `[..., N, N]` Grams of the style clip, or their `StyleFeatures`.
     content_weights, style_weights: layer -> weight (the layers used by each term).
     alpha, beta, gamma: weights of content, style and total variation.
 
@@ -135,7 +135,7 @@ def transfer_losses(x, features: Mapping, content_targets: Mapping, style_grams:
   zero = jnp.zeros(x.shape[:-2], x.dtype)  # an unused term, with the batch shape of the others
   content = sum((w * content_loss(features[name], content_targets[name])
                  for name, w in content_weights.items()), zero)
-  style = style_loss(features, style_grams, style_weights) if style_weights else zero
+  style = style_loss(features, style_targets, style_weights) if style_weights else zero
   tv = total_variation(x) if gamma else zero
   total = alpha * content + beta * style + gamma * tv
   return {'total': total, 'content': content, 'style': style, 'tv': tv}

@@ -24,7 +24,8 @@ def extractor():
 
 
 def _cfg(**kw):
-  fields = dict(optimizer='lbfgs', steps=40, chunk=10, tol=0.0, learning_rate=0.05, style_form='auto',
+  fields = dict(optimizer='lbfgs', steps=40, chunk=10, tol=0.0, learning_rate=0.05,
+                style_form='auto',
                 lbfgs_memory=10, linesearch_steps=20, init='noise', noise_std=1e-3, seed=0,
                 alpha=1.0, beta=100.0, gamma=0.0, style_only=False, window_frames=64,
                 overlap_frames=8)

@@ -5,7 +5,6 @@ import numpy as np
 from ast_jax.audio import spectral
 
 LSD_LOUDNESS_DBFS = -20.0  # both signals are brought to this RMS first, so level does not count
-LSD_FLOOR_DB = -100.0  # power floor of the mel dB (librosa's amin=1e-10): silence is finite
 
 
 def log_spectral_distance(a, b, *, sample_rate: int, n_fft: int = 2048, hop_length: int = 512,
@@ -15,7 +14,8 @@ def log_spectral_distance(a, b, *, sample_rate: int, n_fft: int = 2048, hop_leng
   Args:
     a, b: waveforms `[samples]`; the longer is cut to the shorter.
   Both are first scaled to the same RMS (LSD_LOUDNESS_DBFS) so that only the spectral shape
-  counts, then compared frame by frame on a 128-band Slaney mel power spectrogram in dB.
+  counts, then compared frame by frame on a 128-band Slaney mel power spectrogram in dB, floored at
+  -100 dB (power_to_db's amin=1e-10) so that silence stays finite.
   """
   n = min(len(a), len(b))
   if n == 0:
